@@ -1,0 +1,1 @@
+"""Subcommands of kplab, one module each (see harness/cli.py)."""
