@@ -101,6 +101,7 @@ def write_results(run: RunResult, path: str | os.PathLike[str], *, validate: boo
 def _atomic_write_text(target: Path, text: str) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.chmod(tmp_name, 0o644)  # mkstemp makes it private; results are meant to be shared
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

@@ -32,7 +32,7 @@ NO_SUBJECT_LABEL = "(no subject)"
 # Role names that produce/initiate: they are the rows of a pairwise grid.
 _SOURCE_ROLE = re.compile(r"(producer|client|generator|sender|exporter|issuer|writer)$")
 
-_SLUG_UNSAFE = re.compile(r"[^a-z0-9._-]+")
+_SLUG_UNSAFE = re.compile(r"[^a-z0-9_-]+")  # no dots: no "..", no hidden files
 _SLUG_MAX = 80
 
 
@@ -48,7 +48,7 @@ def is_must_failure(case: CaseResult) -> bool:
 def case_slug(case_id: str) -> str:
     """Filesystem-safe, lower-case file stem for a case id; the hash suffix keeps ids that
     differ only in dropped characters or case apart (case-insensitive filesystems too)."""
-    readable = _SLUG_UNSAFE.sub("-", case_id.lower()).strip("-.")[:_SLUG_MAX].rstrip("-.")
+    readable = _SLUG_UNSAFE.sub("-", case_id.lower()).strip("-")[:_SLUG_MAX].rstrip("-")
     digest = hashlib.sha256(case_id.encode("utf-8")).hexdigest()[:12]
     return f"{readable or 'case'}-{digest}"
 
