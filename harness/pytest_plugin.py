@@ -380,7 +380,8 @@ def build_run(state: LabState, session: pytest.Session, exitstatus: int) -> RunR
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "profile": state.profile,
-        "argv": list(session.config.invocation_params.args),
+        # kplab run passes the user's own command line; plain pytest runs show pytest's.
+        "argv": json.loads(os.environ["KPLAB_ARGV"]) if "KPLAB_ARGV" in os.environ else ["pytest", *map(str, session.config.invocation_params.args)],
         "suites": list(opt("kplab_suite")) or sorted({c.suite for c in state.results}),
         "adapters": list(pool.specs),
         "exit_status": int(exitstatus),

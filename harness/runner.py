@@ -6,6 +6,7 @@ The report folder appears whole or not at all: everything is written into a sibl
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -114,6 +115,7 @@ def execute(req: RunRequest) -> RunOutcome:
 
 def _run_into(req: RunRequest, work: Path, run_id: str, baseline: RunResult | None) -> RunOutcome:
     os.environ["KPLAB_RUN_ID"] = run_id
+    os.environ["KPLAB_ARGV"] = json.dumps(["kplab", *sys.argv[1:]])
     code = pytest.main(pytest_args(req, work))
     results_path = work / "results.json"
     if not results_path.exists():
