@@ -23,13 +23,13 @@ from typing import Any
 
 import pytest
 
-from harness import evidence, xfail
+from harness import evidence, exitcodes, xfail
 from harness.adapters.base import Adapter, AdapterSpec
 from harness.adapters.registry import resolve
 from harness.cases import NonConformance
 from harness.errors import AdapterUnavailable, Fault, HarnessError, KplabError, Refused, Unsupported
 from harness.pool import AdapterPool
-from harness.results import AdapterInfo, CaseResult, Level, Outcome, RunResult, format_case_id
+from harness.results import AdapterInfo, CaseResult, Evidence, Level, Outcome, RunResult, format_case_id
 
 ROLE_FIXTURES = {
     "pskc_producer": "pskc-producer",
@@ -256,8 +256,16 @@ def _classify(call: pytest.CallInfo[None], report: pytest.TestReport) -> tuple[O
             return Outcome.FAIL, f"{value.adapter} refused {value.operation} ({value.status}): {value}"
         if isinstance(value, Fault):
             return Outcome.FAIL, f"{value.adapter} raised {value.type} in {value.operation}: {value}"
-        return Outcome.FAIL, (str(value).strip() or type(value).__name__)
+        return Outcome.FAIL, _assertion_message(value)
     return Outcome.ERROR, f"suite error in {call.when}: {type(value).__name__}: {value}"
+
+
+def _assertion_message(value: BaseException) -> str:
+    """The suite's own sentence; pytest's rewritten-assert explanation stays in evidence."""
+    text = str(value).strip()
+    if isinstance(value, AssertionError) and "\nassert " in text:
+        text = text.split("\nassert ", 1)[0].strip()
+    return text or type(value).__name__
 
 
 def _case_params(item: pytest.Item) -> dict[str, str]:
@@ -342,6 +350,25 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             state.progress.update(case)
 
 
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """A suite module that cannot even be collected is an ERROR case, not silence."""
+    if not report.failed or not _CONFIG or not _is_controller(_CONFIG[0]):
+        return
+    path = Path(str(report.nodeid.split("::")[0]))
+    parts = [p.removeprefix("test_") for p in path.with_suffix("").parts if p != "suites"]
+    suite = ".".join(parts) or "collection"
+    state = state_of(_CONFIG[0])
+    detail = str(report.longrepr)
+    state.results.append(
+        CaseResult(
+            id=format_case_id(suite, "collect", {}), suite=suite, case="collect", params={}, adapters={},
+            subject=None, spec="-", level=Level.INFO, outcome=Outcome.ERROR,
+            reason=f"suite could not be collected: {detail.strip().splitlines()[-1][:500] if detail.strip() else 'unknown'}",
+            duration_s=0.0, evidence=(Evidence("text", "collection error", detail[:20000]),),
+        )
+    )
+
+
 # pytest_runtest_logreport has no config argument; the running config is kept here.
 _CONFIG: list[pytest.Config] = []
 
@@ -384,9 +411,14 @@ def build_run(state: LabState, session: pytest.Session, exitstatus: int) -> RunR
         "argv": json.loads(os.environ["KPLAB_ARGV"]) if "KPLAB_ARGV" in os.environ else ["pytest", *map(str, session.config.invocation_params.args)],
         "suites": list(opt("kplab_suite")) or sorted({c.suite for c in state.results}),
         "adapters": list(pool.specs),
-        "exit_status": int(exitstatus),
+        "exit_status": 0,
     }
-    return RunResult(run=run, adapters=infos, cases=list(state.results))
+    result = RunResult(run=run, adapters=infos, cases=list(state.results))
+    # The lab's verdict, not pytest's: an interrupted or broken pytest session is a
+    # harness failure whatever the cases say.
+    code = exitcodes.for_run(result)
+    result.run["exit_status"] = exitcodes.HARNESS if int(exitstatus) in (2, 3, 4) and code == exitcodes.OK else code
+    return result
 
 
 def _iso(ts: float) -> str:

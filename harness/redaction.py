@@ -32,6 +32,8 @@ SECRET_MEMBERS = frozenset(
         "authentication_code",
         "ac",
         "pin",
+        "pin_hash_hex",
+        "session_hex",
     }
 )
 

@@ -13,7 +13,7 @@ import contextvars
 import threading
 from typing import Any, Callable
 
-from harness.errors import AdapterTimeout, InputError, ProtocolError, Unsupported
+from harness.errors import AdapterTimeout, HarnessError, InputError, ProtocolError, Unsupported
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -70,6 +70,8 @@ def _answer(fn: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, An
         return {"result": fn(params)}
     except Unsupported as exc:
         return {"unsupported": str(exc)}
+    except HarnessError:
+        raise  # e.g. a wrapped tool timing out: the lab's failure, not the implementation's
     except ProtocolError as exc:
         return {"refused": {"status": exc.status, "message": str(exc)}}
     except InputError as exc:

@@ -125,6 +125,10 @@ class Protection:
         parts = [self.method] + [p for p in (self.algorithm, self.mac) if p]
         return "+".join(parts)
 
+    def __repr__(self) -> str:
+        # Reports (Allure prints parameters with repr) must never see the key material.
+        return f"Protection({self.case_id})"
+
     def producer_params(self) -> dict[str, Any]:
         keep = ("method", "algorithm", "mac", "key_hex", "key_name", "password", "iterations", "salt_hex", "certificate_pem")
         return {k: getattr(self, k) for k in keep if getattr(self, k) is not None}

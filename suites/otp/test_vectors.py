@@ -20,6 +20,9 @@ class Vector:
     case_id: str
     data: dict[str, Any]
 
+    def __repr__(self) -> str:  # reporters (Allure) print parameters: no secrets
+        return f"Vector({self.case_id})"
+
 
 def _vectors(name: str, key: str) -> list[Vector]:
     out = []

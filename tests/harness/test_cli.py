@@ -82,6 +82,13 @@ def test_run_writes_a_whole_report(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert results["summary"]["counts"]["pass"] > 0
     assert (tmp_path / "reports" / "latest").resolve() == out.resolve()
+    # No key material anywhere in the report (results, junit, Allure, HTML): the RFC 4226
+    # secret in hex, in ASCII, and the RFC 6238 SHA-512 seed's hex prefix.
+    for path in out.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            for secret in ("3132333435363738393031323334353637383930", "12345678901234567890"):
+                assert secret not in text, f"key material in {path.relative_to(out)}"
 
 
 def test_run_with_baseline_gates_on_regressions(tmp_path):
