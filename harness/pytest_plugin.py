@@ -42,7 +42,7 @@ ROLE_FIXTURES = {
     "kmip_client": "kmip-client",
 }
 PHASE_PROPERTY = "kplab_case"
-_FAIL_TYPES = (AssertionError, NonConformance, Refused, Fault)
+_FAIL_TYPES = (AssertionError, NonConformance, Refused, Fault, pytest.fail.Exception)
 _EMPTY_PARAMSET = "got empty parameter set"
 
 
@@ -262,7 +262,7 @@ def _classify(call: pytest.CallInfo[None], report: pytest.TestReport) -> tuple[O
 
 def _assertion_message(value: BaseException) -> str:
     """The suite's own sentence; pytest's rewritten-assert explanation stays in evidence."""
-    text = str(value).strip()
+    text = (getattr(value, "msg", None) if isinstance(value, pytest.fail.Exception) else None) or str(value).strip()
     if isinstance(value, AssertionError) and "\nassert " in text:
         text = text.split("\nassert ", 1)[0].strip()
     return text or type(value).__name__

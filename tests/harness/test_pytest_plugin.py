@@ -27,6 +27,15 @@ def test_hotp(otp_generator):
 @case("ocra-needs-capability", spec="RFC 6287", level="MAY")
 def test_ocra(otp_generator):
     require(otp_generator, "otp.ocra")
+
+@case("explicit-fail", spec="RFC 4226 §5", level="SHOULD")
+def test_explicit_fail(otp_generator):
+    import pytest
+    pytest.fail("a verdict by pytest.fail")
+
+@case("suite-bug", spec="RFC 4226 §5", level="INFO")
+def test_suite_bug(otp_generator):
+    {}["missing"]
 '''
 
 
@@ -62,6 +71,9 @@ def test_each_misbehaviour_is_recorded_and_the_run_survives(tmp_path):
     assert hotp("probe-crash")[0] == "error" and "probe" in hotp("probe-crash")[1]
     # Capability not declared -> unsupported, for every adapter that opened.
     assert got["demo.otp/ocra-needs-capability[otp_generator=double-good]"][0] == "unsupported"
+    # pytest.fail is a verdict (FAIL); a bug in the suite itself is the lab's ERROR.
+    assert got["demo.otp/explicit-fail[otp_generator=double-good]"] == ("fail", "a verdict by pytest.fail")
+    assert got["demo.otp/suite-bug[otp_generator=double-good]"][0] == "error"
     probes = {a["name"]: a["probe"]["outcome"] for a in results["adapters"]}
     assert probes["double-good"] == "ok" and probes["double-probe-crash"] == "crash"
     crash_case = next(c for c in results["cases"] if c["id"].endswith("hotp-counter0[otp_generator=double-crash]"))
