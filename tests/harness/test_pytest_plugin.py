@@ -35,7 +35,7 @@ def test_explicit_fail(otp_generator):
 
 @case("suite-bug", spec="RFC 4226 §5", level="INFO")
 def test_suite_bug(otp_generator):
-    {}["missing"]
+    {{}}["missing"]
 '''
 
 
