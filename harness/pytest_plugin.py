@@ -275,6 +275,8 @@ def _case_params(item: pytest.Item) -> dict[str, str]:
     params = {}
     for name, value in callspec.params.items():
         label = getattr(value, "case_id", None) or getattr(value, "name", None)
+        if isinstance(value, dict) and isinstance(value.get("id"), str):
+            label = value["id"]
         if isinstance(value, (str, int, float, bool)) or value is None:
             label = str(value)
         params[name.removesuffix("_adapter")] = str(label if label is not None else callspec.id)

@@ -129,7 +129,7 @@ def parse_info(text: str) -> list[dict[str, Any]]:
         lines.pop()
     if not lines or lines[0] != "Portable Symmetric Key Container (PSKC):":
         raise AdapterGarbage(f"pskctool --info printed an unexpected header: {lines[:1]!r:.80}", adapter=ADAPTER)
-    for line in lines[1:]:
+    for number, line in enumerate(lines[1:], start=2):
         match = _LINE.match(line)
         depth, label, value = (len(match.group(1)), match.group(2), match.group(3) or "") if match else (0, "", "")
         if depth == 1 and re.fullmatch(r"KeyPackage \d+", label) and not value:
@@ -146,7 +146,7 @@ def parse_info(text: str) -> list[dict[str, Any]]:
             # libpskc prints element text verbatim: a value with a newline goes on.
             last[0][last[1]] += "\n" + line
         else:
-            raise AdapterGarbage(f"pskctool --info printed an unexpected line: {line!r:.80}", adapter=ADAPTER)
+            raise AdapterGarbage(f"pskctool --info output line {number} has an unknown form", adapter=ADAPTER)
     for entry in raw:
         key: dict[str, Any] = {}
         for label, value in entry.items():
