@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.results import Outcome, RunResult
+from harness.results import Level, Outcome, RunResult
 
 if TYPE_CHECKING:
     from harness.reports.diff import RunDiff
@@ -30,9 +30,10 @@ DESCRIPTIONS = {
 
 
 def for_run(run: RunResult) -> int:
-    """``kplab run`` without a baseline: FAILURES if any case fails or xpasses, else
-    HARNESS if any case is ERROR, else OK."""
-    outcomes = {case.outcome for case in run.cases}
+    """``kplab run`` without a baseline: FAILURES if any MUST/SHOULD/MAY case fails or
+    xpasses (INFO cases record observations, e.g. disagreement with a peer, and never
+    gate), else HARNESS if any case is ERROR, else OK."""
+    outcomes = {case.outcome for case in run.cases if case.level is not Level.INFO or case.outcome is Outcome.ERROR}
     if outcomes & FAILING:
         return FAILURES
     if Outcome.ERROR in outcomes:
@@ -49,7 +50,7 @@ def for_diff(diff: "RunDiff") -> int:
     broken adapter or lab, not non-conformance).  Otherwise OK: failures and errors the
     baseline already had are accepted.
     """
-    current = diff.regressions + diff.new_cases + diff.neutral
+    current = [c for c in diff.regressions + diff.new_cases + diff.neutral if c.level is not Level.INFO or c.new is Outcome.ERROR]
     if any(c.new in FAILING and c.base not in FAILING for c in current):
         return FAILURES
     if any(c.new is Outcome.ERROR and c.base is not Outcome.ERROR for c in current):

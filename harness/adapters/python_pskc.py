@@ -12,6 +12,7 @@ import base64
 import binascii
 import io
 import sys
+from pathlib import Path
 from datetime import datetime, timezone
 from importlib.util import find_spec
 from typing import Any
@@ -205,6 +206,7 @@ def adapter_spec() -> AdapterSpec:
         description="python-pskc (PyPI), driven out of process",
         third_party=True,
         check=_check,
+        xfail_file=str(Path(__file__).resolve().parents[2] / "suites" / "xfail" / "python-pskc.toml"),
     )
 
 

@@ -72,6 +72,14 @@ def quick_protections() -> set[str]:
     return chosen
 
 
+def combination_possible(profile: Profile, protection: Protection) -> bool:
+    """False where RFC 3394/3217 key wrap cannot carry the profile's secret."""
+    if protection.algorithm and protection.algorithm.startswith("kw-"):
+        length = len(profile.key["secret_hex"]) // 2
+        return length >= 16 and length % 8 == 0
+    return True
+
+
 @dataclass(frozen=True)
 class RsaMaterial:
     private_key_pem: str

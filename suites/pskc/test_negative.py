@@ -17,6 +17,7 @@ from lxml import etree
 
 from harness import evidence
 from harness.cases import case, require
+from harness.errors import KplabError, Refused
 from harness.roles.pskc import PskcConsumer
 from harness.vectors import vector_path
 
@@ -138,8 +139,6 @@ def _check_refused(consumer, damage: Damage) -> None:  # noqa: ANN001
         evidence.secret(value)
     document = _document(damage)
     evidence.attach("file", f"{damage.name}.pskcxml", document, "application/xml")
-    from harness.errors import Refused
-
     try:
         keys = PskcConsumer(consumer).decode(document, damage.secrets)
     except Refused:
@@ -164,3 +163,29 @@ def test_refuse_must(pskc_consumer, damage):
 @pytest.mark.parametrize("damage", _cases("SHOULD"), ids=lambda d: d.name)
 def test_refuse_should(pskc_consumer, damage):
     _check_refused(pskc_consumer, damage)
+
+
+@case("refuse-unaligned-key-wrap", spec="RFC 6030 §6.1 (RFC 3394 §2)", level="SHOULD", subject="pskc_producer")
+@pytest.mark.parametrize("algorithm", ["kw-aes128", "kw-aes256"])
+def test_refuse_unaligned_key_wrap(pskc_producer, algorithm):
+    """Asked to wrap a 20-octet HOTP secret with RFC 3394 key wrap, a producer must refuse
+    (or use a padding variant under its own URI, RFC 5649): a padded value labelled with
+    the plain kw-aes URI cannot be unwrapped by a conforming consumer."""
+    from harness.roles.pskc import PskcProducer, Protection
+    from reference import pskc
+
+    require(pskc_producer, "pskc.encode", f"pskc.protect.psk.{algorithm}")
+    evidence.secret(bytes.fromhex(TRUE_SECRET))
+    evidence.secret(bytes.fromhex(PSK))
+    spec = {"id": "KPLAB-KW-1", "algorithm": "urn:ietf:params:xml:ns:keyprov:pskc:hotp", "secret_hex": TRUE_SECRET}
+    try:
+        document = PskcProducer(pskc_producer).encode([spec], Protection("psk", algorithm, key_hex=PSK))
+    except Refused:
+        return
+    evidence.attach("file", "container.pskcxml", document, "application/xml")
+    try:
+        container = pskc.decode(document, key=bytes.fromhex(PSK), strict=True)
+    except KplabError as exc:
+        pytest.fail(f"wrote a {algorithm} value that RFC 3394 cannot carry: {exc}")
+    got = [pskc.decoded_fields(p).get("secret_hex") for p in container.key_packages]
+    assert got == [TRUE_SECRET], f"the {algorithm} value does not unwrap to the 20-octet secret"
