@@ -231,9 +231,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.when == "setup" and report.passed:
         return
     item.stash[_DONE] = True
-    case = _case_result(item, call, report, marker.kwargs)
-    if case is None:
+    made = _case_result(item, call, report, marker.kwargs)
+    if made is None:
         return
+    case, scrub = made
+    if report.longrepr and not state_of(item.config).reveal:
+        # junit.xml, Allure and pytest's own output carry this text: same redaction as evidence.
+        report.longrepr = scrub(str(report.longrepr))
     _shape_report(report, case)
     report.user_properties.append((PHASE_PROPERTY, json.dumps({"when": call.when, "case": case.to_json()})))
 
@@ -283,7 +287,9 @@ def _case_params(item: pytest.Item) -> dict[str, str]:
     return params
 
 
-def _case_result(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, meta: dict[str, Any]) -> CaseResult | None:
+def _case_result(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, meta: dict[str, Any]
+) -> tuple[CaseResult, Any] | None:
     state = state_of(item.config)
     outcome, reason = _classify(call, report)
     if outcome is Outcome.SKIP and _EMPTY_PARAMSET in reason:
@@ -315,7 +321,7 @@ def _case_result(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.
         duration_s=round(call.duration, 6),
         evidence=items,
         expected_failure=expected,
-    )
+    ), scrub
 
 
 def _shape_report(report: pytest.TestReport, case: CaseResult) -> None:

@@ -6,6 +6,7 @@ The report folder appears whole or not at all: everything is written into a sibl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -69,8 +70,8 @@ def pytest_args(req: RunRequest, work: Path) -> list[str]:
         "-c", str(SUITES_DIR / "pytest.ini"),
         "--rootdir", str(SUITES_DIR),
         "-p", "no:cacheprovider",
-        "-p", "no:terminal",
         "-p", "no:benchmark",
+        "-q", "--tb=short",
         "--kplab-results", str(work / "results.json"),
         "--junitxml", str(work / "junit.xml"),
         "--kplab-profile", req.profile,
@@ -116,7 +117,11 @@ def execute(req: RunRequest) -> RunOutcome:
 def _run_into(req: RunRequest, work: Path, run_id: str, baseline: RunResult | None) -> RunOutcome:
     os.environ["KPLAB_RUN_ID"] = run_id
     os.environ["KPLAB_ARGV"] = json.dumps(["kplab", *sys.argv[1:]])
-    code = pytest.main(pytest_args(req, work))
+    # pytest's own terminal output goes to a file in the report, not the user's screen:
+    # the live progress (stderr) is the run's display.  (Disabling pytest's terminal
+    # plugin instead would also empty the messages of failed assertions.)
+    with open(work / "pytest-output.txt", "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        code = pytest.main(pytest_args(req, work))
     results_path = work / "results.json"
     if not results_path.exists():
         raise HarnessError(f"the suites did not complete (pytest exit {int(code)}); no results were written")

@@ -194,7 +194,8 @@ class Pskctool:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TZ": "UTC"}
         try:
             done = subprocess.run(
-                [self.binary, *args],
+                ["pskctool", *args],  # argv[0] is the name pskctool prefixes its errors with
+                executable=self.binary,
                 input=document if document is not None else b"",
                 capture_output=True,
                 timeout=self.timeout_s,

@@ -188,4 +188,5 @@ def test_refuse_unaligned_key_wrap(pskc_producer, algorithm):
     except KplabError as exc:
         pytest.fail(f"wrote a {algorithm} value that RFC 3394 cannot carry: {exc}")
     got = [pskc.decoded_fields(p).get("secret_hex") for p in container.key_packages]
-    assert got == [TRUE_SECRET], f"the {algorithm} value does not unwrap to the 20-octet secret"
+    if got != [TRUE_SECRET]:  # not an assert: its explanation would print the secrets
+        pytest.fail(f"the {algorithm} value does not unwrap to the 20-octet secret")

@@ -33,6 +33,11 @@ def test_explicit_fail(otp_generator):
     import pytest
     pytest.fail("a verdict by pytest.fail")
 
+@case("whole-answer", spec="RFC 4226 Appendix D", level="MUST")
+def test_whole_answer(otp_generator):
+    # pytest's explanation of this assert prints the whole answer dict
+    assert otp_generator.call("otp-generator.hotp", HOTP0) == {{"otp": "755224"}}
+
 @case("suite-bug", spec="RFC 4226 §5", level="INFO")
 def test_suite_bug(otp_generator):
     {{}}["missing"]
@@ -108,10 +113,13 @@ def test_expected_failure_semantics(tmp_path, mode, match, expected):
 
 
 def test_secrets_are_fingerprinted_unless_revealed(tmp_path):
-    _, results = run_suite(tmp_path, ["leak"])
+    junit = tmp_path / "junit.xml"
+    _, results = run_suite(tmp_path, ["leak"], "--junitxml", str(junit))
     text = json.dumps(results)
     assert RFC4226_SECRET_HEX not in text
     assert "fp:" in text
+    # pytest's own failure text (assert explanations) reaches junit.xml: redacted too.
+    assert "whole-answer" in text and RFC4226_SECRET_HEX not in junit.read_text()
 
 
 def test_reveal_secrets_keeps_them(tmp_path):
