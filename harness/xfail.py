@@ -10,9 +10,11 @@ Format (TOML), one file per adapter::
     match = "Encoding"          # optional regex the failure reason must match
 
 Semantics (applied to cases the adapter takes part in):
-* the case FAILs and ``match`` is absent or matches the reason -> XFAIL;
-* it FAILs with another reason -> stays FAIL (the known break changed shape);
-* it PASSes -> XPASS, which counts against the run (the entry is stale);
+* the case FAILs and an entry's ``match`` is absent or matches the reason -> XFAIL;
+* it FAILs and no entry's ``match`` fits -> stays FAIL (the known break changed shape);
+* it PASSes and an entry without ``match`` applies -> XPASS, which counts against the run
+  (the entry is stale).  An entry with ``match`` is conditional ("if it fails like this,
+  that is known") and lets a pass stand, so broad patterns can cover a family of cases;
 * ERROR, SKIP and UNSUPPORTED are left as they are.
 """
 
@@ -77,18 +79,17 @@ def apply(
     entries: list[ExpectedFailure], case_id: str, adapters: set[str], outcome: Outcome, reason: str
 ) -> tuple[Outcome, str, str | None]:
     """The outcome after expected failures; returns (outcome, reason, xfail reason)."""
-    for entry in entries:
-        if not entry.applies_to(case_id, adapters):
-            continue
-        if outcome is Outcome.FAIL:
+    applicable = [e for e in entries if e.applies_to(case_id, adapters)]
+    if not applicable:
+        return outcome, reason, None
+    if outcome is Outcome.FAIL:
+        for entry in applicable:
             if entry.match is None or entry.match.search(reason):
                 return Outcome.XFAIL, reason, entry.reason
-            return (
-                Outcome.FAIL,
-                f"{reason} [expected failure '{entry.reason}' did not match /{entry.match.pattern}/]",
-                entry.reason,
-            )
-        if outcome is Outcome.PASS:
-            return Outcome.XPASS, f"passed, but expected to fail: {entry.reason}", entry.reason
-        return outcome, reason, entry.reason
+        patterns = ", ".join(f"/{e.match.pattern}/" for e in applicable if e.match is not None)
+        return Outcome.FAIL, f"{reason} [no expected-failure pattern matched: {patterns}]", applicable[0].reason
+    if outcome is Outcome.PASS:
+        unconditional = [e for e in applicable if e.match is None]
+        if unconditional:
+            return Outcome.XPASS, f"passed, but expected to fail: {unconditional[0].reason}", unconditional[0].reason
     return outcome, reason, None

@@ -18,12 +18,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
 from harness import evidence
 from harness.errors import AdapterGarbage, Fault, Refused, Unsupported
 
 PROBE_OPERATION = "kplab.no-such-operation"
+BUNDLED_XFAIL_DIR = Path(__file__).resolve().parents[2] / "suites" / "xfail"
+
+
+def bundled_xfail(adapter: str) -> str | None:
+    """The expected-failure file the lab ships for a bundled third-party adapter."""
+    path = BUNDLED_XFAIL_DIR / f"{adapter}.toml"
+    return str(path) if path.is_file() else None
 VERSION_OPERATION = "kplab.version"
 
 

@@ -53,7 +53,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.adapters.base import AdapterSpec, ShimTransportSpec
+from harness.adapters.base import AdapterSpec, ShimTransportSpec, bundled_xfail
 from harness.adapters.inprocess import operation
 from harness.errors import AdapterCrash, AdapterGarbage, AdapterTimeout, InputError, ProtocolError, Unsupported
 
@@ -154,7 +154,8 @@ def parse_info(text: str) -> list[dict[str, Any]]:
             try:
                 key[field] = convert(value)
             except (ValueError, binascii.Error):
-                raise AdapterGarbage(f"pskctool --info printed {label} in an unexpected form", adapter=ADAPTER) from None
+                problem = f"pskctool --info printed {label} in an unexpected form"
+                raise AdapterGarbage(problem, adapter=ADAPTER) from None
         keys.append(key)
     return keys
 
@@ -203,12 +204,14 @@ class Pskctool:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise AdapterTimeout(f"pskctool {args[0]} did not finish within {self.timeout_s:g}s", adapter=ADAPTER) from None
+            problem = f"pskctool {args[0]} did not finish within {self.timeout_s:g}s"
+            raise AdapterTimeout(problem, adapter=ADAPTER) from None
         except OSError as exc:
             raise AdapterCrash(f"cannot run pskctool: {exc}", adapter=ADAPTER) from None
         if done.returncode < 0:
             stderr = done.stderr.decode("utf-8", "replace")
-            raise AdapterCrash(f"pskctool {args[0]} killed by signal {-done.returncode}: {stderr[-300:]}", adapter=ADAPTER)
+            problem = f"pskctool {args[0]} killed by signal {-done.returncode}: {stderr[-300:]}"
+            raise AdapterCrash(problem, adapter=ADAPTER)
         return done
 
     @staticmethod
@@ -341,6 +344,7 @@ def adapter_spec() -> AdapterSpec:
         version=_version(),
         third_party=True,
         check=_check,
+        xfail_file=bundled_xfail("pskctool"),
     )
 
 

@@ -12,12 +12,11 @@ import base64
 import binascii
 import io
 import sys
-from pathlib import Path
 from datetime import datetime, timezone
 from importlib.util import find_spec
 from typing import Any
 
-from harness.adapters.base import AdapterSpec, ShimTransportSpec
+from harness.adapters.base import AdapterSpec, ShimTransportSpec, bundled_xfail
 from harness.adapters.inprocess import operation
 from harness.errors import InputError, ProtocolError, Unsupported
 
@@ -206,7 +205,7 @@ def adapter_spec() -> AdapterSpec:
         description="python-pskc (PyPI), driven out of process",
         third_party=True,
         check=_check,
-        xfail_file=str(Path(__file__).resolve().parents[2] / "suites" / "xfail" / "python-pskc.toml"),
+        xfail_file=bundled_xfail("python-pskc"),
     )
 
 

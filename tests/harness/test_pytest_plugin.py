@@ -102,6 +102,7 @@ def _xfail_file(tmp_path: Path, adapter: str, match: str | None) -> Path:
         ("wrong", "000000", "xfail"),  # fails with the expected message
         ("wrong", "some other message", "fail"),  # fails differently: stays a failure
         ("good", None, "xpass"),  # passes although listed: counts against the run
+        ("good", "000000", "pass"),  # a conditional entry ("if it fails like this") lets a pass stand
     ],
 )
 def test_expected_failure_semantics(tmp_path, mode, match, expected):
