@@ -38,7 +38,7 @@ def run_meta(run_id: str = "run-1", exit_status: int = 1) -> dict:
         "python": "3.11.7",
         "platform": "Linux-test",
         "profile": "quick",
-        "argv": ["run", "--adapters", "reference-pskc,python-pskc"],
+        "argv": ["kplab", "run", "--adapter", "reference-pskc", "--adapter", "python-pskc"],
         "suites": ["pskc-interop", "otp-vectors"],
         "adapters": ["reference-pskc", "python-pskc", "oathtool"],
         "exit_status": exit_status,
