@@ -117,6 +117,8 @@ class KeyStream(Iterator[KeyPackage]):
                 if self._opener is None:
                     self._opener = Unprotector(self.header, self._credentials)
                 package = self._opener.open_package(package)
+            if self.count == 0:  # strict: refuse a bad header before handing out any key
+                _enforce(self.header.findings, self._strict)
             _enforce(package.findings, self._strict)
             self.count += 1
             return package
@@ -153,11 +155,14 @@ def encode(
     rng: Rng = os.urandom,
     signing: SigningKey | None = None,
     pretty: bool = True,
+    encrypted_integers: str = "decimal",
 ) -> bytes:
     """Encode a container.  With ``protection`` the ``fields`` of every key are encrypted
     (and MACed when the cipher lacks integrity, ``mac="auto"``, RFC 6030 §6.1.1); with
-    ``signing`` the result carries an enveloped XML signature (§7)."""
-    document = encode_document(_protect(container, protection, mac, fields, rng), pretty=pretty)
+    ``signing`` the result carries an enveloped XML signature (§7).  ``encrypted_integers``:
+    "decimal" (default) or "binary" plaintext for encrypted integer fields (RFC 6030 is
+    silent; see vectors/pskc/NOTES.md)."""
+    document = encode_document(_protect(container, protection, mac, fields, rng, encrypted_integers), pretty=pretty)
     return _sign(document, signing) if signing is not None else document
 
 
@@ -170,9 +175,11 @@ def encode_stream(
     mac: MACSpec | None | str = "auto",
     fields: tuple[str, ...] = ("secret",),
     rng: Rng = os.urandom,
+    encrypted_integers: str = "decimal",
 ) -> int:
     """Write header + packages + trailer incrementally; returns the number of packages."""
-    return write_stream(out, container, packages, protection=protection, mac=mac, fields=fields, rng=rng)
+    return write_stream(out, container, packages, protection=protection, mac=mac, fields=fields, rng=rng,
+                        encrypted_integers=encrypted_integers)
 
 
 def without_protection(container: KeyContainer) -> KeyContainer:

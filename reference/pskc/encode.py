@@ -276,13 +276,14 @@ def _trailer(root: etree._Element, container: KeyContainer) -> None:
 
 
 def protect(container: KeyContainer, protection: Protection | None, mac: MACSpec | None | str = "auto",
-            fields: tuple[str, ...] = ("secret",), rng: Rng = os.urandom) -> KeyContainer:
+            fields: tuple[str, ...] = ("secret",), rng: Rng = os.urandom,
+            encrypted_integers: str = "decimal") -> KeyContainer:
     """The container with ``fields`` encrypted under ``protection`` (and MACed)."""
     if protection is None:
         if isinstance(mac, MACSpec):
             raise InputError("a MAC needs encryption: RFC 6030 §6.1.1 MACs encrypted values only")
         return container
-    protector = Protector(protection, mac, rng)
+    protector = Protector(protection, mac, rng, encrypted_integers)
     return replace(container, key_packages=tuple(protector.seal_package(p, fields) for p in container.key_packages),
                    encryption_key=protector.encryption_key, mac_method=protector.mac_method)
 
@@ -304,14 +305,15 @@ def encode_document(container: KeyContainer, *, pretty: bool = True) -> bytes:
 
 def write_stream(out: IO[bytes], container: KeyContainer, packages: Iterable[KeyPackage], *,
                  protection: Protection | None = None, mac: MACSpec | None | str = "auto",
-                 fields: tuple[str, ...] = ("secret",), rng: Rng = os.urandom) -> int:
+                 fields: tuple[str, ...] = ("secret",), rng: Rng = os.urandom,
+                 encrypted_integers: str = "decimal") -> int:
     """Write a container whose key packages come from an iterable, in bounded memory.
 
     ``container`` supplies the header and trailer (its own key_packages are ignored).
     Each child is serialised on its own (so it repeats the namespace declarations it
     uses).  Returns the number of key packages written.
     """
-    protector = Protector(protection, mac, rng) if protection is not None else None
+    protector = Protector(protection, mac, rng, encrypted_integers) if protection is not None else None
     if protector is not None:
         container = replace(container, encryption_key=protector.encryption_key, mac_method=protector.mac_method)
     root = _root(container)

@@ -44,7 +44,8 @@ FIELD_NAMES = frozenset(
 def format_date(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    v = value.astimezone(timezone.utc)
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
 def parse_date(value: Any, name: str) -> datetime:
@@ -163,8 +164,8 @@ def package_from_fields(fields: dict[str, Any], where: str = "key") -> KeyPackag
     if not isinstance(usage, list) or not all(isinstance(u, str) for u in usage):
         raise InputError(f"{where}: key_usage must be a list of strings")
     policy_values = dict(
-        start_date=parse_date(fields["start_date"], "start_date") if "start_date" in fields else None,
-        expiry_date=parse_date(fields["expiry_date"], "expiry_date") if "expiry_date" in fields else None,
+        start_date=parse_date(fields["start_date"], f"{where}: start_date") if "start_date" in fields else None,
+        expiry_date=parse_date(fields["expiry_date"], f"{where}: expiry_date") if "expiry_date" in fields else None,
         pin_policy=pin, key_usage=tuple(usage), number_of_transactions=get("number_of_transactions", int))
     policy = Policy(**policy_values) if any(v not in (None, ()) for v in policy_values.values()) else None
     key_attrs = {a: get(f) for f, a in _KEY_STRINGS.items()}
@@ -174,7 +175,7 @@ def package_from_fields(fields: dict[str, Any], where: str = "key") -> KeyPackag
                   data=KeyData(**data_values) if data_values else None)
     device_attrs = {a: get(f) for f, a in _DEVICE_STRINGS.items()}
     for flat, attribute in (("device_start_date", "start_date"), ("device_expiry_date", "expiry_date")):
-        device_attrs[attribute] = parse_date(fields[flat], flat) if flat in fields else None
+        device_attrs[attribute] = parse_date(fields[flat], f"{where}: {flat}") if flat in fields else None
     device = DeviceInfo(**device_attrs) if any(v is not None for v in device_attrs.values()) else None
     module = get("crypto_module_id")
     module_info = CryptoModuleInfo(module) if module is not None else None

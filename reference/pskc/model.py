@@ -70,6 +70,10 @@ class RawXML:
     def __hash__(self) -> int:
         return hash((self.tag, _prefix_free(self.xml)))
 
+    def __repr__(self) -> str:
+        # extension content can carry secrets (e.g. YubiKey lock codes): never print it
+        return f"RawXML({self.tag!r}, {len(self.xml)} octets)"
+
 
 # --------------------------------------------------------------------------- values
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from harness.errors import InputError
 
 from . import crypto
@@ -84,7 +87,11 @@ def resolve_mac(name: str) -> MACAlgorithm:
 class Protector:
     """Seals data values and builds the matching <EncryptionKey>/<MACMethod>."""
 
-    def __init__(self, protection: Protection, mac: MACSpec | None | str = "auto", rng: Rng = os.urandom) -> None:
+    def __init__(self, protection: Protection, mac: MACSpec | None | str = "auto", rng: Rng = os.urandom,
+                 encrypted_integers: str = "decimal") -> None:
+        if encrypted_integers not in ("decimal", "binary"):
+            raise InputError("encrypted_integers must be 'decimal' or 'binary'")
+        self.encrypted_integers = encrypted_integers
         self.rng = rng
         self.cipher = resolve_cipher(protection.algorithm)
         self._public = None
@@ -93,8 +100,6 @@ class Protector:
             if self.cipher.family != "rsa":
                 raise InputError(f"{self.cipher.name} is not an asymmetric algorithm (RFC 6030 §6.3)")
             certificate = crypto.load_certificate(protection.certificate)
-            from cryptography.hazmat.primitives import serialization
-            from cryptography.hazmat.primitives.asymmetric import rsa
             public = certificate.public_key()
             if not isinstance(public, rsa.RSAPublicKey):
                 raise InputError("the recipient certificate does not hold an RSA key")
@@ -166,8 +171,20 @@ class Protector:
             if isinstance(value, EncryptedValue):
                 raise InputError(f"Key {key.id!r} {name} is already encrypted; decode it with its key first")
             if isinstance(value, PlainValue):
-                raw = value.value if isinstance(value.value, bytes) else str(value.value).encode("ascii")
-                sealed[name] = self.encrypt(raw)
+                sealed[name] = self.encrypt(self._octets(value.value, f"Key {key.id!r} {name}"))
         if not sealed:
             return package
         return replace(package, key=replace(key, data=replace(key.data, **sealed)))
+
+    def _octets(self, value: bytes | int, what: str) -> bytes:
+        """The plaintext of a data value.  RFC 6030 leaves the encoding of encrypted
+        integers open: "decimal" is the xs:long/xs:int lexical form (what XML-Enc
+        content encryption implies), "binary" the minimal big-endian octets that
+        python-pskc and multiOTP write.  Both are read back by the decoder."""
+        if isinstance(value, bytes):
+            return value
+        if self.encrypted_integers == "decimal":
+            return str(value).encode("ascii")
+        if value < 0:
+            raise InputError(f"{what}: negative value {value} has no unsigned big-endian form; use decimal")
+        return value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big")

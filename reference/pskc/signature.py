@@ -33,6 +33,7 @@ class SigningKey:
     signature_algorithm: str = "rsa-sha256"
     digest_algorithm: str = "sha256"
     c14n_algorithm: str = EXC_C14N
+    allow_sha1: bool = False  # RFC 6030 Figure 9 uses rsa-sha1; only for legacy test vectors
 
 
 def _pem(certificate: Any) -> Any:
@@ -63,8 +64,14 @@ def sign(document: bytes, signing: SigningKey) -> bytes:
         if len(element) and element.text is not None and not element.text.strip():
             element.text = None
     try:
-        signer = XMLSigner(method=methods.enveloped, signature_algorithm=signing.signature_algorithm,
-                           digest_algorithm=signing.digest_algorithm, c14n_algorithm=signing.c14n_algorithm)
+        signer_class = XMLSigner
+        if signing.allow_sha1:
+            class _LegacySigner(XMLSigner):
+                def check_deprecated_methods(self) -> None:  # signxml refuses SHA-1 by default
+                    return None
+            signer_class = _LegacySigner
+        signer = signer_class(method=methods.enveloped, signature_algorithm=signing.signature_algorithm,
+                              digest_algorithm=signing.digest_algorithm, c14n_algorithm=signing.c14n_algorithm)
         signed = signer.sign(root, key=signing.key, cert=_pem(signing.certificate))
     except Exception as exc:  # signxml raises several unrelated types for bad keys/algorithms
         raise InputError(f"cannot sign: {type(exc).__name__}: {exc}") from None
@@ -74,6 +81,8 @@ def sign(document: bytes, signing: SigningKey) -> bytes:
 def verify(document: bytes, *, certificate: Any = None, ca_pem_file: str | None = None,
            allow_sha1: bool = False, max_bytes: int | None = DEFAULT_MAX_BYTES) -> bytes:
     """Check the container's signature; return the signed document (what to decode).
+
+    The returned bytes are the signed content, without the <Signature> element itself.
 
     ``certificate`` (PEM) is the trusted signer certificate; else ``ca_pem_file`` must
     vouch for the certificate in the signature.  SHA-1 (RFC 6030 Figure 9 uses rsa-sha1)

@@ -42,6 +42,8 @@ class Ctx:
         self.ns = ns
         self.dialect = dialect
         self.findings: list[Finding] = []
+        self._prefix = "{" + ns + "}"
+        self._cut = len(self._prefix)
 
     def flag(self, code: str, message: str, spec: str, element: etree._Element | None = None,
              severity: str = "deviation") -> None:
@@ -54,10 +56,11 @@ class Ctx:
 
     def local(self, element: etree._Element) -> str | None:
         """Local name if ``element`` is in the document's PSKC namespace, else None."""
-        if not isinstance(element.tag, str):
-            return None
-        q = etree.QName(element)
-        return q.localname if q.namespace == self.ns else None
+        tag = element.tag
+        # plain string slicing: this runs for every element of every key package
+        if isinstance(tag, str) and tag.startswith(self._prefix):
+            return tag[self._cut:]
+        return None
 
     def violation(self, message: str, element: etree._Element | None, status: str = "pskc.schema",
                   spec: str = SCHEMA) -> SchemaViolation:
@@ -66,8 +69,11 @@ class Ctx:
 
 
 def qname(element: etree._Element) -> tuple[str | None, str]:
-    q = etree.QName(element)
-    return q.namespace, q.localname
+    tag = element.tag
+    if tag[0] == "{":
+        ns, _, local = tag[1:].partition("}")
+        return ns, local
+    return None, tag
 
 
 def text(element: etree._Element | None) -> str | None:

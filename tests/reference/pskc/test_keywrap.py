@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from harness.errors import CryptoFailure
 from reference.pskc import keywrap
 
+pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
+
 K = bytes.fromhex("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F")
 D = bytes.fromhex("00112233445566778899AABBCCDDEEFF000102030405060708090A0B0C0D0E0F")
 
