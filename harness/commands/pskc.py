@@ -36,12 +36,11 @@ from harness import exitcodes
 from harness.errors import InputError, ProtocolError, UsageError
 from harness.redaction import fingerprint
 
-SCHEMA_POLICIES = ("both", "any", "libxml2", "xmlschema")
+SCHEMA_POLICIES = ("both", "any", "libxml2", "xmlschema")  # reference.pskc.validation.POLICIES
 PROTECTIONS = ("none", "psk", "pbe", "rsa")
 DEFAULT_ALGORITHMS = {"psk": "aes128-cbc", "pbe": "aes128-cbc", "rsa": "rsa-oaep-mgf1p"}
 DEFAULT_ITERATIONS = 100_000
 MAX_FINDINGS = 1000  # decode keeps memory bounded: further findings are only counted
-LEVEL_ORDER = ("MUST", "SHOULD", "MAY", "INFO")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -54,8 +53,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     v.add_argument("file", type=Path, metavar="FILE")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.add_argument("--schema-policy", choices=SCHEMA_POLICIES, default="both",
-                   help="when the schema verdict is MUST-level invalid: both validators reject (default; each "
-                        "has known false rejections), any rejects, or one named validator rejects")
+                   help="which schema rejections are MUST findings: both (default: only when both validators "
+                        "reject, since each has known false rejections), any, libxml2 or xmlschema")
     v.add_argument("--min-iterations", type=_positive, default=None, metavar="N",
                    help="PBKDF2 iteration count below which a SHOULD finding is raised (default 1000)")
     _credential_options(v, "also check that every value decrypts and every MAC verifies")
@@ -151,72 +150,28 @@ def _refused(exc: ProtocolError, file: Path) -> int:
 # --------------------------------------------------------------------------- validate
 def run_validate(args: argparse.Namespace) -> int:
     from reference.pskc.protection import Credentials
+    from reference.pskc.validation import validate_document
 
     credentials = Credentials(**_credentials(args))
     data = _read(args.file, "document")
     report = validate_document(data, credentials, policy=args.schema_policy, min_iterations=args.min_iterations)
     report = {"file": str(args.file), **report}
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        _print_validation(report)
+    try:
+        if args.json:
+            print(json.dumps(report, indent=2))
+        else:
+            _print_validation(report)
+    except BrokenPipeError:  # `kplab pskc validate ... | head`: the verdict still stands
+        _stdout_closed()
     return exitcodes.OK if report["valid"] else exitcodes.FAILURES
 
 
-def _schema_gate(policy: str, libxml2: bool, xsd: bool) -> bool:
-    """True when the schema verdict counts as invalid under ``policy``."""
-    return {"both": not libxml2 and not xsd, "any": not libxml2 or not xsd, "libxml2": not libxml2,
-            "xmlschema": not xsd}[policy]
-
-
-def validate_document(data: bytes, credentials: Any, *, policy: str = "both",
-                      min_iterations: int | None = None) -> dict[str, Any]:
-    """{"valid", "schema", "findings", "counts", "decryption_checked"} for a document."""
-    from reference import pskc
-    from reference.pskc import schema, semantics
-    from reference.pskc.model import Finding
-    from harness.results import Level
-
-    findings: list[semantics.LeveledFinding] = []
-
-    def refusal(exc: ProtocolError, source: str) -> None:
-        findings.append(semantics.LeveledFinding(
-            Level.MUST, Finding(exc.status, exc.message, exc.spec or "RFC 6030", "deviation", exc.where), source))
-
-    summary: dict[str, Any] = {"policy": policy}
-    decrypted = False
-    try:
-        verdicts = schema.validate(data)
-    except ProtocolError as exc:  # not XML, or hostile XML: neither validator can run
-        refusal(exc, "schema")
-        summary["verdict"] = "not-run"
-        verdicts = None
-    if verdicts is not None:
-        libxml2, xsd = verdicts
-        for verdict in verdicts:
-            summary[verdict.validator] = {"valid": verdict.valid, "messages": list(verdict.messages)}
-        summary["verdict"] = "valid" if libxml2.valid and xsd.valid else (
-            "invalid" if not libxml2.valid and not xsd.valid else "split")
-        if summary["verdict"] != "valid":
-            against = [f"{v.validator}: {v.messages[0] if v.messages else 'invalid'}" for v in verdicts if not v.valid]
-            gating = _schema_gate(policy, libxml2.valid, xsd.valid)
-            code = "pskc.schema-invalid" if summary["verdict"] == "invalid" else "pskc.schema-split"
-            note = "" if gating else f" (not gating under --schema-policy {policy})"
-            findings.append(semantics.LeveledFinding(
-                Level.MUST if gating else Level.INFO,
-                Finding(code, "; ".join(against) + note, "RFC 6030 §11", "deviation" if gating else "note"), "schema"))
-        try:
-            container = pskc.decode(data)
-        except ProtocolError as exc:
-            refusal(exc, "codec")
-        else:
-            iterations = min_iterations or semantics.DEFAULT_MIN_ITERATIONS
-            findings.extend(semantics.review(container, credentials, min_iterations=iterations))
-            decrypted = bool(credentials) and container.is_encrypted
-    counts = {level: sum(1 for f in findings if f.level.value == level) for level in LEVEL_ORDER}
-    findings.sort(key=lambda f: LEVEL_ORDER.index(f.level.value))  # stable: document order within a level
-    return {"valid": counts["MUST"] == 0, "schema": summary, "findings": [f.to_json() for f in findings],
-            "counts": counts, "decryption_checked": decrypted}
+def _stdout_closed() -> None:
+    # The reader went away: send what Python still wants to flush into the void, so that
+    # the interpreter does not report the broken pipe again at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _print_validation(report: dict[str, Any]) -> None:
@@ -247,6 +202,9 @@ def run_decode(args: argparse.Namespace) -> int:
     with handle:
         try:
             return _decode_stream(args, handle, credentials, progress)
+        except BrokenPipeError:  # `kplab pskc decode ... | head`: stop reading, quietly
+            _stdout_closed()
+            return exitcodes.OK
         except ProtocolError as exc:
             sys.stdout.flush()
             if exc.where is None:  # e.g. a decryption failure: name the package being read
