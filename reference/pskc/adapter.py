@@ -33,7 +33,7 @@ _PIN = {"pin_key_id": "pin_key_id", "pin_usage_mode": "pin_usage_mode", "max_fai
 
 SYMMETRIC = ("aes128-cbc", "aes192-cbc", "aes256-cbc", "tripledes-cbc", "camellia128-cbc", "camellia192-cbc",
              "camellia256-cbc", "kw-aes128", "kw-aes192", "kw-aes256", "kw-tripledes", "kw-camellia128",
-             "kw-camellia192", "kw-camellia256")
+             "kw-camellia192", "kw-camellia256", "kw-aes-128-pad", "kw-aes-192-pad", "kw-aes-256-pad")
 ASYMMETRIC = ("rsa-1_5", "rsa-oaep-mgf1p")
 MACS = ("hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512")
 

@@ -48,7 +48,10 @@ _PARSER_OPTIONS = dict(
 
 def where(element: etree._Element) -> str:
     line = getattr(element, "sourceline", None)
-    name = etree.QName(element).localname if isinstance(element.tag, str) else "?"
+    try:
+        name = etree.QName(element).localname if isinstance(element.tag, str) else "?"
+    except ValueError:  # lxml hands back odd tags on broken input, e.g. '<pskc:' (found by fuzzing)
+        name = str(element.tag)[:40]
     return f"<{name}> line {line}" if line else f"<{name}>"
 
 
@@ -195,6 +198,8 @@ def iter_events(
         except (LookupError, UnicodeError) as exc:  # unknown / broken encodings
             raise MalformedInput(f"cannot decode the document: {exc}", status="pskc.not-xml",
                                  spec="XML 1.0 §4.3.3") from None
+        except ValueError as exc:  # lxml's own checks, e.g. "Invalid tag name" on a cut start tag (found by fuzzing)
+            raise MalformedInput(f"not well-formed XML: {exc}", status="pskc.not-xml", spec="XML 1.0") from None
     finally:
         if close:
             reader._raw.close()
@@ -222,7 +227,12 @@ def parse(
 
 def to_raw(element: etree._Element) -> RawXML:
     """Exclusive canonical form of an element (stable across re-parsing)."""
-    return RawXML(tag=element.tag, xml=etree.tostring(element, method="c14n", exclusive=True, with_comments=False))
+    try:
+        xml = etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
+    except (etree.C14NError, ValueError) as exc:  # e.g. a relative namespace URI (found by fuzzing)
+        raise MalformedInput(f"element cannot be canonicalised: {exc}", status="pskc.not-xml",
+                             spec="Exclusive XML Canonicalization 1.0", where=where(element)) from None
+    return RawXML(tag=element.tag, xml=xml)
 
 
 def from_raw(raw: RawXML) -> etree._Element:

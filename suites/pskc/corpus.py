@@ -26,6 +26,14 @@ class Document:
         return f"Document({self.case_id})"
 
 
+class IndexEntry(dict):
+    """One entry of a vectors index (id, file, secrets, expected ...).  Reporters print
+    parameters with repr: show the id, never the secrets it carries."""
+
+    def __repr__(self) -> str:
+        return f"IndexEntry({self['id']})"
+
+
 @functools.lru_cache(maxsize=1)
 def rfc_figures() -> tuple[Document, ...]:
     index = load_json("pskc/rfc6030/index.json")["vectors"]

@@ -15,7 +15,7 @@ from harness.cases import case, require
 from harness.errors import Refused
 from harness.roles.pskc import PskcConsumer, normalize_date
 from harness.vectors import load_json, shared_dir
-from suites.pskc.corpus import SHARED_PSKC, shared_samples
+from suites.pskc.corpus import SHARED_PSKC, IndexEntry, shared_samples
 
 # python-pskc's names in EXPECTED-python-pskc-1.4.json -> the lab's KEY fields.
 PYTHON_PSKC_FIELDS = {
@@ -38,7 +38,7 @@ def _mismatches(expected: list[dict[str, Any]], got: list[dict[str, Any]]) -> li
     return problems
 
 
-RFC_VECTORS = [v for v in load_json("pskc/rfc6030/index.json")["vectors"] if v["result"] == "valid"]
+RFC_VECTORS = [IndexEntry(v) for v in load_json("pskc/rfc6030/index.json")["vectors"] if v["result"] == "valid"]
 
 
 @case("rfc-example", spec="RFC 6030 §4-§8 (Figures 2-10)", level="MUST", subject="pskc_consumer")

@@ -164,3 +164,22 @@ def test_safexml_parse_returns_root_and_refuses_dtd():
     assert safexml.parse(MINIMAL).tag.endswith("KeyContainer")
     with pytest.raises(UnsafeInput):
         safexml.parse(BILLION_LAUGHS)
+
+
+def test_relative_namespace_uri_is_malformed_input_not_a_crash():
+    # Found by the pskc.fuzz suite: exclusive C14N of an extension element whose namespace
+    # URI is relative raised lxml's C14NError through the codec.
+    from harness.vectors import vector_path
+
+    doc = vector_path("pskc/rfc6030/figure3.xml").read_bytes()
+    doc = doc.replace(b"<KeyContainer ", b'<KeyContainer xmlns:r="relative/ns" ', 1)
+    doc = doc.replace(b"<Issuer>", b"<r:Extra>1</r:Extra><Issuer>", 1)
+    with pytest.raises(MalformedInput, match="canonicalised"):
+        pskc.decode(doc)
+
+
+def test_cut_prefixed_root_tag_is_malformed_input_not_a_crash():
+    # Found by the pskc.fuzz suite: lxml reports the root of "<pskc:" as tag 'pskc:', on
+    # which naming the element for the error message raised ValueError.
+    with pytest.raises(ProtocolError):
+        pskc.decode(b"<?xml version='1.0' encoding='UTF-8'?>\n<pskc:")
