@@ -32,7 +32,7 @@ import subprocess
 from importlib import metadata
 from typing import Any, Callable
 
-from harness.adapters.base import AdapterSpec, InProcessTransportSpec
+from harness.adapters.base import AdapterSpec, InProcessTransportSpec, bundled_xfail
 from harness.adapters.inprocess import operation
 from harness.errors import AdapterCrash, AdapterGarbage, AdapterTimeout, InputError, Unsupported
 from harness.redaction import fingerprint, redact_text
@@ -119,6 +119,7 @@ def pyotp_spec() -> AdapterSpec:
         version=_dist_version("pyotp"),
         description="pyotp (PyPI): HOTP and TOTP, digits 6-10, SHA-1/256/512; no T0, no OCRA",
         check=_module_check("pyotp", "pip install pyotp, or keyprov-lab[peers]"),
+        xfail_file=bundled_xfail("pyotp"),
     )
 
 
