@@ -18,7 +18,7 @@ import hashlib
 import json
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,6 +28,9 @@ from harness.errors import HarnessError, InputError
 
 DECODE_TARGET_RATIO = 3.0  # ours / python-pskc keys per second
 STREAM_TARGET_MB = 200.0  # peak RSS of the streaming decoder
+# Rounds per decoder.  On the shared 2-core machines the ratio of single rounds varied by
+# +-15 % between runs; the best of 5 interleaved rounds is steadier (about 35 s at 10,000 keys).
+DECODE_ROUNDS = 5
 OURS = "reference.pskc.decode"
 THEIRS = "python-pskc"
 Progress = Callable[[str], None]
@@ -147,8 +150,7 @@ class DecodeResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "container": {**self.corpus.meta(), "secrets_sha256": short(self.corpus.secrets_sha256),
-                          "protection": "PBKDF2-HMAC-SHA1 -> AES-128-CBC, HMAC-SHA1 ValueMAC"},
+            "container": self.corpus.describe(),
             "pbkdf2_ms": self.pbkdf2_ms,
             "ours": self.ours.as_dict(),
             "theirs": self.theirs.as_dict() if self.theirs else None,
@@ -183,7 +185,7 @@ class StreamResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "decoder": "reference.pskc.iter_keys (fresh process)", "container": self.corpus.meta(),
+            "decoder": "reference.pskc.iter_keys (fresh process)", "container": self.corpus.describe(),
             "keys": self.keys, "secrets_sha256": short(self.secrets_sha256), "secrets_agree": self.secrets_agree,
             "wall_s": self.wall_s, "cpu_s": self.cpu_s, "keys_per_s_cpu": self.keys_per_s,
             "rss_before_mb": self.rss_before_mb, "peak_rss_mb": self.peak_rss_mb,
@@ -195,7 +197,6 @@ class StreamResult:
 class PskcBenchResult:
     decode: DecodeResult | None
     stream: StreamResult | None
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def targets_met(self) -> bool:
@@ -224,7 +225,7 @@ def _check(corpus: Corpus, decoder: str, digest: SecretsDigest) -> None:
             "so no ratio is given")
 
 
-def run_decode(keys: int = 10_000, *, rounds: int = 3, iterations: int = DEFAULT_ITERATIONS,
+def run_decode(keys: int = 10_000, *, rounds: int = DECODE_ROUNDS, iterations: int = DEFAULT_ITERATIONS,
                cache_dir: Path | None = None, progress: Progress | None = None,
                with_peer: bool = True) -> DecodeResult:
     """Decode the same container with both codecs, ``rounds`` interleaved times each."""
@@ -242,7 +243,13 @@ def run_decode(keys: int = 10_000, *, rounds: int = 3, iterations: int = DEFAULT
         for name, _, run in sides if r % 2 == 0 else list(reversed(sides)):
             if progress is not None:
                 progress(f"  round {r + 1}/{rounds}: {name} decoding {keys:,} keys")
-            timing, digest = timed(lambda run=run: run(corpus))
+            try:
+                timing, digest = timed(lambda run=run: run(corpus))
+            except HarnessError:
+                raise
+            except Exception as exc:  # either codec failing on our own container is a lab failure
+                raise HarnessError(f"{name} failed on the generated container: {type(exc).__name__}: {exc}",
+                                   where=str(corpus.path)) from exc
             _check(corpus, name, digest)
             timings[name].append(timing)
             digests[name] = digest
@@ -254,7 +261,7 @@ def run_decode(keys: int = 10_000, *, rounds: int = 3, iterations: int = DEFAULT
     else:
         note = (f"both decoders parsed, derived the key once (PBKDF2, {iterations:,} iterations), decrypted "
                 f"and MAC-checked all {keys:,} secrets; digests equal the generated ones; best of {rounds} "
-                "interleaved rounds; ratio judged on CPU time")
+                f"interleaved round{'s' if rounds != 1 else ''}; ratio judged on CPU time")
     return DecodeResult(corpus, _pbkdf2_ms(corpus), figures[OURS], figures.get(THEIRS), note)
 
 
@@ -289,7 +296,7 @@ def run_stream(keys: int = 1_000_000, *, iterations: int = DEFAULT_ITERATIONS, c
     return result
 
 
-def run_pskc_bench(*, keys: int = 10_000, stream_keys: int = 1_000_000, rounds: int = 3,
+def run_pskc_bench(*, keys: int = 10_000, stream_keys: int = 1_000_000, rounds: int = DECODE_ROUNDS,
                    iterations: int = DEFAULT_ITERATIONS, cache_dir: Path | None = None,
                    progress: Progress | None = None, with_peer: bool = True) -> PskcBenchResult:
     """Both parts; ``keys=0`` or ``stream_keys=0`` leaves that part out."""
@@ -300,6 +307,25 @@ def run_pskc_bench(*, keys: int = 10_000, stream_keys: int = 1_000_000, rounds: 
     stream = run_stream(stream_keys, iterations=iterations, cache_dir=cache_dir,
                         progress=progress) if stream_keys else None
     return PskcBenchResult(decode, stream)
+
+
+def profile_ours(corpus: Corpus, out: Path, *, top: int = 20) -> str:
+    """One extra decode of ``corpus`` by our codec under cProfile (not part of any figure):
+    stats written to ``out`` (for ``python -m pstats`` / snakeviz), the ``top`` entries by
+    own time returned as text."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(decode_ours, corpus)
+    try:
+        profiler.dump_stats(out)
+    except OSError as exc:
+        raise InputError(f"cannot write the profile: {exc.strerror}", where=str(out)) from None
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).strip_dirs().sort_stats("tottime").print_stats(top)
+    return text.getvalue()
 
 
 # --------------------------------------------------------------------------- output

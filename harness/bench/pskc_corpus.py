@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 from harness.errors import InputError
 
 # Bump when the shape of generated containers changes: old cache entries are then ignored.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 # A fixed benchmark passphrase protecting random benchmark secrets, not a credential.
 BENCH_PASSWORD = "kplab-bench-passphrase"
 DEFAULT_ITERATIONS = 100_000  # PBKDF2 count; the default of both python-pskc and our encoder
@@ -76,10 +76,16 @@ class Corpus:
     password: str = BENCH_PASSWORD
 
     def meta(self) -> dict:
+        """What the cache sidecar records (full digest)."""
         out = asdict(self)
         out.pop("password")
         out["path"] = str(self.path)
         return out
+
+    def describe(self) -> dict:
+        """What the benchmark output shows (short digest, protection named)."""
+        return {**self.meta(), "secrets_sha256": short(self.secrets_sha256),
+                "protection": "PBKDF2-HMAC-SHA1 -> AES-128-CBC, HMAC-SHA1 ValueMAC"}
 
 
 def _packages(keys: int, digest: SecretsDigest, progress: Callable[[str], None] | None) -> Iterator:
@@ -90,7 +96,8 @@ def _packages(keys: int, digest: SecretsDigest, progress: Callable[[str], None] 
         secret = secrets.randbytes(SECRET_OCTETS)
         digest.update(secret)
         yield KeyPackage(
-            device_info=DeviceInfo(manufacturer="keyprov-lab", serial_no=f"{i:010d}"),
+            # No <Manufacturer>: RFC 6030 §4.3.1 wants an "oath."/"iana." registered value (a finding otherwise).
+            device_info=DeviceInfo(serial_no=f"{i:010d}"),
             key=Key(id=f"bench-{i:07d}", algorithm=HOTP_URI,
                     data=KeyData(secret=PlainValue(secret), counter=PlainValue(i % 1000))),
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness import exitcodes
+from harness.errors import InputError
 
 
 def _count(text: str) -> int:
@@ -30,20 +31,30 @@ def _count(text: str) -> int:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the figures as JSON (for machines)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="also write the figures as JSON to FILE (whatever is printed)")
     p.add_argument("--fail-on-miss", action="store_true",
                    help=f"exit {exitcodes.FAILURES} when a speed/memory target is missed (default: report only)")
     p.add_argument("--quiet", action="store_true", help="no progress notes on standard error")
 
 
 def _progress(args: argparse.Namespace) -> Callable[[str], None] | None:
+    if args.out is not None and not args.out.parent.is_dir():  # refuse before minutes of measuring
+        raise InputError("the folder for --out does not exist", where=str(args.out))
     if args.quiet:
         return None
     return lambda message: print(message, file=sys.stderr, flush=True)
 
 
 def _finish(args: argparse.Namespace, result: Any, text: str) -> int:
+    figures = json.dumps(result.as_dict(), indent=2) + "\n"
+    if args.out is not None:
+        try:
+            args.out.write_text(figures, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write the figures: {exc.strerror}", where=str(args.out)) from None
     if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
+        print(figures, end="")
     else:
         print(text)
     if args.fail_on_miss and not result.targets_met:
@@ -53,6 +64,7 @@ def _finish(args: argparse.Namespace, result: Any, text: str) -> int:
 
 # --------------------------------------------------------------------------- pskc
 def add_pskc(benches: argparse._SubParsersAction) -> None:
+    from harness.bench.pskc import DECODE_ROUNDS
     from harness.bench.pskc_corpus import DEFAULT_ITERATIONS
 
     p = benches.add_parser(
@@ -64,13 +76,15 @@ def add_pskc(benches: argparse._SubParsersAction) -> None:
                    help="keys in the decode comparison container (default 10,000; 0 skips it)")
     p.add_argument("--stream-keys", type=_count, default=1_000_000, metavar="N",
                    help="keys in the streamed container (default 1,000,000; 0 skips it)")
-    p.add_argument("--rounds", type=_count, default=3, metavar="N",
-                   help="interleaved decode rounds per decoder; the best counts (default 3)")
+    p.add_argument("--rounds", type=_count, default=DECODE_ROUNDS, metavar="N",
+                   help=f"interleaved decode rounds per decoder; the best counts (default {DECODE_ROUNDS})")
     p.add_argument("--iterations", type=_count, default=DEFAULT_ITERATIONS, metavar="N",
                    help=f"PBKDF2 iteration count of the generated containers (default {DEFAULT_ITERATIONS:,})")
     p.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                    help="where generated containers are kept (default: <tmp>/kplab-bench)")
     p.add_argument("--no-peer", action="store_true", help="measure our decoder only")
+    p.add_argument("--profile", type=Path, default=None, metavar="FILE",
+                   help="also profile one decode by our codec (cProfile stats to FILE, top entries to stderr)")
     _common(p)
     p.set_defaults(bench_run=run_pskc)
 
@@ -79,11 +93,18 @@ def run_pskc(args: argparse.Namespace) -> int:
     from harness.bench.pskc import python_pskc_version, render_pskc, run_pskc_bench
 
     progress = _progress(args)
+    if args.profile is not None and not args.profile.parent.is_dir():
+        raise InputError("the folder for --profile does not exist", where=str(args.profile))
     if progress is not None and args.keys and not args.no_peer and python_pskc_version() is None:
         progress("python-pskc is not installed: only our decoder is measured")
     result = run_pskc_bench(keys=args.keys, stream_keys=args.stream_keys, rounds=args.rounds,
                             iterations=args.iterations, cache_dir=args.cache_dir, progress=progress,
                             with_peer=not args.no_peer)
+    if args.profile is not None and result.decode is not None:
+        from harness.bench.pskc import profile_ours
+
+        summary = profile_ours(result.decode.corpus, args.profile)
+        print(f"profile of one reference.pskc.decode run written to {args.profile}\n{summary}", file=sys.stderr)
     return _finish(args, result, render_pskc(result))
 
 
@@ -98,6 +119,8 @@ def add_kmip(benches: argparse._SubParsersAction) -> None:
     p.add_argument("--min-seconds", type=float, default=0.5, metavar="S",
                    help="CPU seconds per measured figure (default 0.5; four figures)")
     p.add_argument("--limit", type=_count, default=None, metavar="N", help="use only the first N messages")
+    p.add_argument("--rounds", type=_count, default=3, metavar="N",
+                   help="measuring runs; the best of each figure counts (default 3)")
     _common(p)
     p.set_defaults(bench_run=run_kmip)
 
@@ -107,8 +130,10 @@ def run_kmip(args: argparse.Namespace) -> int:
 
     progress = _progress(args)
     if progress is not None:
-        progress(f"measuring both KMIP codecs (about {4 * args.min_seconds:g} CPU seconds plus loading)")
-    result = run_kmip_bench(root=args.vectors, min_seconds=args.min_seconds, limit=args.limit or None)
+        progress(f"measuring both KMIP codecs, {args.rounds} rounds (about {8 * args.min_seconds * args.rounds:g} "
+                 "CPU seconds plus loading the test cases)")
+    result = run_kmip_bench(root=args.vectors, min_seconds=args.min_seconds, limit=args.limit or None,
+                            rounds=args.rounds)
     return _finish(args, result, render_kmip(result))
 
 
