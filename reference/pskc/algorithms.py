@@ -8,6 +8,7 @@ spelling that is not the one we emit is reported as a finding by the decoder.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 # --------------------------------------------------------------------------- namespaces
@@ -96,6 +97,7 @@ _CIPHER_ALIASES = {
 }
 
 
+@functools.lru_cache(maxsize=64)  # called per encrypted value; URIs repeat
 def lookup_cipher(uri: str | None) -> tuple[Cipher | None, bool]:
     """(cipher, canonical) for an EncryptionMethod URI; canonical is False for aliases."""
     if not uri:
@@ -130,6 +132,7 @@ MAC_ALGORITHMS: dict[str, MACAlgorithm] = {
 }
 
 
+@functools.lru_cache(maxsize=64)
 def lookup_mac(uri: str | None) -> tuple[MACAlgorithm | None, bool]:
     if not uri:
         return None, False

@@ -41,17 +41,18 @@ def check_key_length(cipher: Cipher, key: bytes, *, for_encoding: bool = False) 
 
 # --------------------------------------------------------------------------- symmetric
 def decrypt_symmetric(cipher: Cipher, key: bytes, cipher_value: bytes, *,
-                      iv: bytes | None = None) -> tuple[bytes, str | None]:
+                      iv: bytes | None = None, keyed: Any = None) -> tuple[bytes, str | None]:
     """(plaintext, note); note names a tolerated irregularity:
 
     "xmlenc-padding": CBC padding that is XML-Enc style, not PKCS #5 (RFC 6030 §6.4);
     "kw-rfc5649": RFC 5649 padded wrap under an RFC 3394 kw-* URI (python-pskc writes
     this for values that are not multiples of 8 octets).
-    ``iv`` is only for producers that do not prepend the IV.
+    ``iv`` is only for producers that do not prepend the IV; ``keyed`` is a prebuilt
+    ``ciphers.block_algorithm(cipher.block, key)`` reused across the values of a container.
     """
     check_key_length(cipher, key)
     if cipher.family == "cbc":
-        plaintext, strict = cbc_decrypt(cipher.block, key, cipher_value, iv)
+        plaintext, strict = cbc_decrypt(cipher.block, key, cipher_value, iv, keyed)
         return plaintext, None if strict else "xmlenc-padding"
     if cipher.family == "kwp":
         return keywrap.rfc5649_unwrap(cipher.block, key, cipher_value), None

@@ -172,6 +172,8 @@ def _finish_child(state: ContainerState, packages: list[KeyPackage]) -> list[Key
         state.findings.extend(found)
         return []
     state.packages_seen += len(packages)
+    if not found:  # the common case: nothing to attach, no copy
+        return packages
     return [replace(packages[0], findings=found)] + packages[1:]
 
 

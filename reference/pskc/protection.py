@@ -18,6 +18,7 @@ from typing import Any
 from harness.errors import CryptoFailure, SchemaViolation, UnsupportedFeature
 
 from . import crypto
+from .ciphers import block_algorithm
 from .algorithms import Cipher, MACAlgorithm, is_pbkdf2, lookup_cipher, lookup_mac
 from .model import (
     DATA_FIELDS, EncryptedValue, Finding, KeyContainer, KeyPackage, MACMethod, PlainValue,
@@ -53,6 +54,8 @@ class Unprotector:
         self._derived: dict[int, bytes] = {}
         self._mac_key: bytes | None = None
         self._algorithms: set[str] = set()
+        # Keyed block-cipher objects, one per (cipher, key) of this container (see ciphers.cbc_decrypt).
+        self._keyed: dict[tuple[str, bytes], Any] = {}
         self._private = (crypto.load_private_key(credentials.private_key)
                          if credentials.private_key is not None else None)
 
@@ -114,7 +117,12 @@ class Unprotector:
         if iv is not None:
             self.flag("pskc.iv-not-prepended", "IV supplied out of band instead of prepended to CipherValue",
                       "RFC 6030 §6.1, §6.2")
-        plaintext, note = crypto.decrypt_symmetric(cipher, key, value.cipher_value, iv=iv)
+        keyed = None
+        if cipher.family == "cbc" and len(key) in cipher.key_lengths:
+            keyed = self._keyed.get((cipher.block, key))
+            if keyed is None:
+                keyed = self._keyed[(cipher.block, key)] = block_algorithm(cipher.block, key)
+        plaintext, note = crypto.decrypt_symmetric(cipher, key, value.cipher_value, iv=iv, keyed=keyed)
         if note == "xmlenc-padding":
             self.flag("pskc.xmlenc-padding", "padding is XML-Enc style, not PKCS #5",
                       "RFC 6030 §6.4; XML-Enc §5.2", "note")
@@ -202,7 +210,11 @@ class Unprotector:
                 opened[name] = self.open(value, name, where)
         if not opened:
             return package
-        return replace(package, key=replace(key, data=replace(key.data, **opened)))
+        # dataclasses.replace() re-inspects the fields on every call, three times per key
+        # package on the hot path; rebuilding from __dict__ is the same copy, cheaper.
+        data = type(key.data)(**{**key.data.__dict__, **opened})
+        key = type(key)(**{**key.__dict__, "data": data})
+        return type(package)(**{**package.__dict__, "key": key})
 
     def opened_mac_method(self) -> MACMethod | None:
         method = self.header.mac_method

@@ -73,6 +73,9 @@ NEEDS_PROC = pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="
 
 
 @NEEDS_PROC
+# Resident-memory measurements share the machine with parallel test workers, so they run
+# in the slow tier (tox -e slow); `kplab bench pskc` reports the streaming peak RSS.
+@pytest.mark.slow
 def test_streaming_memory_is_flat_in_key_count():
     # 8,000 further packages held in memory would cost ~26 MiB as an lxml tree and
     # ~12 MiB as model objects (see the control below); streamed, RSS stays put.
@@ -82,6 +85,7 @@ def test_streaming_memory_is_flat_in_key_count():
 
 
 @NEEDS_PROC
+@pytest.mark.slow
 def test_control_the_measurement_sees_memory_held_per_package():
     """Control for the test above: holding what was decoded does show up in RSS."""
     kept = []
