@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,7 +22,7 @@ from typing import Any
 import pytest
 
 from harness import evidence, exitcodes, xfail
-from harness.adapters.base import Adapter, AdapterSpec
+from harness.adapters.base import Adapter
 from harness.adapters.registry import resolve
 from harness.cases import NonConformance
 from harness.errors import AdapterUnavailable, Fault, HarnessError, KplabError, Refused, Unsupported
@@ -399,28 +397,28 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def build_run(state: LabState, session: pytest.Session, exitstatus: int) -> RunResult:
     from harness import __version__
+    from harness.reports.json_report import build_run_metadata
 
     finished = time.time()
     pool = state.pool
     # On an xdist controller nothing was opened yet: info() opens and probes here, so the
     # report always says how every selected adapter answered its probe.
     infos: list[AdapterInfo] = [pool.info(name) for name in pool.specs]
-    opt = session.config.getoption
-    run = {
-        "id": os.environ.get("KPLAB_RUN_ID") or uuid.uuid4().hex[:12],
-        "started": _iso(state.started),
-        "finished": _iso(finished),
-        "duration_s": round(finished - state.started, 3),
-        "kplab_version": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "profile": state.profile,
-        # kplab run passes the user's own command line; plain pytest runs show pytest's.
-        "argv": json.loads(os.environ["KPLAB_ARGV"]) if "KPLAB_ARGV" in os.environ else ["pytest", *map(str, session.config.invocation_params.args)],
-        "suites": list(opt("kplab_suite")) or sorted({c.suite for c in state.results}),
-        "adapters": list(pool.specs),
-        "exit_status": 0,
-    }
+    # kplab run passes the user's own command line; plain pytest runs show pytest's.
+    argv = json.loads(os.environ["KPLAB_ARGV"]) if "KPLAB_ARGV" in os.environ else [
+        "pytest", *map(str, session.config.invocation_params.args)]
+    run = build_run_metadata(
+        run_id=os.environ.get("KPLAB_RUN_ID") or uuid.uuid4().hex[:12],
+        started=datetime.fromtimestamp(state.started, tz=timezone.utc),
+        finished=datetime.fromtimestamp(finished, tz=timezone.utc),
+        duration_s=round(finished - state.started, 3),
+        profile=state.profile,
+        argv=argv,
+        suites=list(session.config.getoption("kplab_suite")) or sorted({c.suite for c in state.results}),
+        adapters=list(pool.specs),
+        exit_status=0,
+        kplab_version=__version__,
+    )
     result = RunResult(run=run, adapters=infos, cases=list(state.results))
     # The lab's verdict, not pytest's: an interrupted or broken pytest session is a
     # harness failure whatever the cases say.
@@ -429,8 +427,4 @@ def build_run(state: LabState, session: pytest.Session, exitstatus: int) -> RunR
     return result
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-__all__ = ["AdapterSpec", "LabState", "ROLE_FIXTURES", "state_of", "suite_of"]
+__all__ = ["LabState", "ROLE_FIXTURES", "state_of", "suite_of"]

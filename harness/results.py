@@ -108,7 +108,7 @@ def format_case_id(suite: str, case: str, params: dict[str, str]) -> str:
 
 @dataclass(frozen=True)
 class ProbeResult:
-    outcome: str  # ok | crash | timeout | garbage | accepted | unavailable
+    outcome: str  # ok | accepted | refused | fault | crash | timeout | garbage | unavailable
     detail: str = ""
 
     @property

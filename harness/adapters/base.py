@@ -160,9 +160,5 @@ def interpret_answer(adapter: str, op: str, answer: Any) -> dict[str, Any]:
         raise AdapterGarbage(f"{kind} answer to {op} is malformed: {body!r:.200}", adapter=adapter)
     message = body.get("message", "")
     if kind == "refused":
-        return _raise(Refused(message, adapter=adapter, operation=op, status=str(body.get("status", ""))))
-    return _raise(Fault(message, adapter=adapter, operation=op, type=str(body.get("type", "Exception"))))
-
-
-def _raise(exc: Exception) -> dict[str, Any]:
-    raise exc
+        raise Refused(message, adapter=adapter, operation=op, status=str(body.get("status", "")))
+    raise Fault(message, adapter=adapter, operation=op, type=str(body.get("type", "Exception")))

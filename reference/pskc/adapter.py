@@ -16,7 +16,7 @@ from harness.adapters.base import AdapterSpec, InProcessTransportSpec
 from harness.adapters.inprocess import operation
 from harness.errors import InputError, ProtocolError, SchemaViolation
 from reference import pskc
-from reference.pskc import schema
+from reference.pskc import schema, semantics
 
 # reference.pskc field name -> lab KEY field name (only the names that differ).
 _RENAMES = {
@@ -108,12 +108,11 @@ class ReferencePskc:
         for finding in container.all_findings():
             if finding.severity == "deviation":
                 raise SchemaViolation(finding.message, status=finding.code, spec=finding.spec, where=finding.where)
+        for leveled in semantics.check_document(container):
+            if leveled.finding.code == "pskc.duplicate-id":  # two keys one Id: which is imported?
+                f = leveled.finding
+                raise SchemaViolation(f.message, status=f.code, spec=f.spec, where=f.where)
         keys = [to_role(pskc.decoded_fields(package)) for package in container.key_packages]
-        ids = [k.get("id") for k in keys if k.get("id") is not None]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise SchemaViolation(f"duplicate Key Id(s) {', '.join(duplicates)}", status="pskc.duplicate-id",
-                                  spec="RFC 6030 §4.1 (Id identifies the key)")
         encrypted = [k["id"] if "id" in k else "?" for k in keys if k.get("encrypted_fields")]
         if encrypted:
             # A consumer that hands back keys it could not open has not imported them.
