@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "harness.commands.report",
     "harness.commands.pskc",
     "harness.commands.dskpp",
+    "harness.commands.serve",
     "harness.commands.bench",
 )
 

@@ -137,9 +137,41 @@ def run_kmip(args: argparse.Namespace) -> int:
     return _finish(args, result, render_kmip(result))
 
 
+# --------------------------------------------------------------------------- dskpp
+def add_dskpp(benches: argparse._SubParsersAction) -> None:
+    from harness.bench.dskpp import ENCRYPTION, MAC
+
+    p = benches.add_parser(
+        "dskpp", help="DSKPP four-pass sessions/s over HTTP vs RSA-2048 ops/s (target >= 50%% at C=2)",
+        description="Run N four-pass sessions of the reference client against the reference server (its own "
+                    "process, loopback HTTP) with C concurrent client processes; print sessions/s, p50/p99 "
+                    "latency and this machine's RSA-2048 private-key ops/s measured in the same run.")
+    p.add_argument("--sessions", type=_count, default=2000, metavar="N", help="measured sessions (default 2,000)")
+    p.add_argument("--concurrency", "-C", type=_count, default=2, metavar="C", help="client processes (default 2)")
+    p.add_argument("--warmup", type=_count, default=20, metavar="N", help="unmeasured sessions per client (default 20)")
+    p.add_argument("--encryption", choices=sorted(ENCRYPTION), default="rsa-oaep", help="R_C encryption (default rsa-oaep)")
+    p.add_argument("--mac", choices=sorted(MAC), default="prf-aes-128", help="DSKPP-PRF (default prf-aes-128)")
+    p.add_argument("--authenticate", action="store_true",
+                   help="use authentication codes (PBKDF2 with 100,000 iterations on both sides per session)")
+    _common(p)
+    p.set_defaults(bench_run=run_dskpp)
+
+
+def run_dskpp(args: argparse.Namespace) -> int:
+    from harness.bench.dskpp import render_dskpp, run_dskpp_bench
+
+    if args.concurrency < 1 or args.sessions < args.concurrency:
+        raise InputError("need --concurrency >= 1 and at least one session per client", where="kplab bench dskpp")
+    result = run_dskpp_bench(sessions=args.sessions, concurrency=args.concurrency, warmup=args.warmup,
+                             encryption=args.encryption, mac=args.mac, authenticate=args.authenticate,
+                             progress=_progress(args))
+    return _finish(args, result, render_dskpp(result))
+
+
 # --------------------------------------------------------------------------- command
-# name -> adds its parser; later: "dskpp", "timing".
-BENCHES: dict[str, Callable[[argparse._SubParsersAction], None]] = {"pskc": add_pskc, "kmip": add_kmip}
+# name -> adds its parser; later: "timing".
+BENCHES: dict[str, Callable[[argparse._SubParsersAction], None]] = {"pskc": add_pskc, "kmip": add_kmip,
+                                                                    "dskpp": add_dskpp}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

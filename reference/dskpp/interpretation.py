@@ -197,6 +197,20 @@ class MissingServerId(Enum):
     EMPTY = "empty"  # as the App. B.3 examples (which omit it): ServerID = ""
 
 
+class TwoPassEncryptionChoice(Enum):
+    """I-30: how a two-pass server picks the algorithm that protects K_PROV."""
+
+    OFFERED = "offered"  # from <SupportedEncryptionAlgorithms>, fitting the method (Sec. 5.2.2)
+    METHOD_DEFAULT = "method-default"  # the method's mandatory algorithm whatever was offered (App. B.3.3)
+
+
+class PassphraseSource(Enum):
+    """I-31: the passphrase of the two-pass passphrase-based key wrap and its <ds:KeyName>."""
+
+    AC_PASSWORD = "ac-password"  # KeyName = AC ClientID, passphrase = AC password (Sec. 5.2.2, 10.6.5)
+    NAMED_PASSPHRASE = "named-passphrase"  # KeyName names a separately agreed passphrase (App. B.3.3)
+
+
 @dataclass(frozen=True)
 class Interpretation:
     """One consistent reading of RFC 6063.  Defaults are the reference's readings."""
@@ -230,6 +244,8 @@ class Interpretation:
     saslprep_allow_unassigned: bool = False  # I-27: RFC 3454 §7 "stored strings"
     passphrase_salt_key: PassphraseSaltKey = PassphraseSaltKey.PASSPHRASE_OCTETS
     missing_server_id: MissingServerId = MissingServerId.REJECT
+    two_pass_encryption_choice: TwoPassEncryptionChoice = TwoPassEncryptionChoice.OFFERED
+    passphrase_source: PassphraseSource = PassphraseSource.AC_PASSWORD
 
     def __post_init__(self) -> None:
         # Sec. 5.2.2: "dsLen MUST be set to at least 16".
@@ -282,5 +298,7 @@ __all__ = [
     "TwoPassNonceSource",
     "PassphraseSaltKey",
     "MissingServerId",
+    "TwoPassEncryptionChoice",
+    "PassphraseSource",
     "DEFAULT_INTERPRETATION",
 ]
