@@ -8,7 +8,10 @@ stores stay in step with the engine without a second schema to maintain.
 Atomicity is SQLite's: ``commit_provisioning`` and ``commit_key`` run in one
 ``BEGIN IMMEDIATE`` transaction each, so a crash at any point leaves the provisioning
 either absent or complete (RFC 6063 gives no rule; issue 4 does).  Files use WAL
-journaling and ``synchronous=FULL``: a commit that returned survives power loss.
+journaling.  Key commits are durable (``synchronous=FULL`` for that transaction: once it
+returned, the key survives power loss); sessions and issued codes use NORMAL, which in
+WAL mode is still atomic and survives a process crash, and costs no fsync per write
+(a session lost to a power cut is a run the client starts again).  See D-25.
 One connection per store, shared by the threads of an ASGI server behind a lock.
 """
 
@@ -104,7 +107,7 @@ class _Database:
             self.conn.row_factory = sqlite3.Row
             if self.path != MEMORY:
                 self.conn.execute("PRAGMA journal_mode=WAL")
-                self.conn.execute("PRAGMA synchronous=FULL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")
             for table in tables:
                 self.conn.execute(table.create())
                 have = {r["name"] for r in self.conn.execute(f"PRAGMA table_info({table.name})")}
@@ -115,8 +118,8 @@ class _Database:
             raise InputError(f"cannot open the store: {exc}", where=self.path) from None
         self.lock = threading.RLock()
 
-    def transaction(self) -> "_Transaction":
-        return _Transaction(self)
+    def transaction(self, *, durable: bool = False) -> "_Transaction":
+        return _Transaction(self, durable and self.path != MEMORY)
 
     def one(self, table: _Table, key: str) -> Any:
         with self.lock:
@@ -138,14 +141,21 @@ class _Database:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (then re-raised)."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (then re-raised).
 
-    def __init__(self, db: _Database) -> None:
+    ``durable``: the commit is synced to disk before it returns (synchronous=FULL for
+    this transaction; the pragma cannot change inside one).
+    """
+
+    def __init__(self, db: _Database, durable: bool = False) -> None:
         self.db = db
+        self.durable = durable
 
     def __enter__(self) -> sqlite3.Cursor:
         self.db.lock.acquire()
         try:
+            if self.durable:
+                self.db.conn.execute("PRAGMA synchronous=FULL")
             self.db.conn.execute("BEGIN IMMEDIATE")
         except BaseException:
             self.db.lock.release()
@@ -155,6 +165,8 @@ class _Transaction:
     def __exit__(self, kind: type | None, *_: object) -> None:
         try:
             self.db.conn.execute("ROLLBACK" if kind else "COMMIT")
+            if self.durable:
+                self.db.conn.execute("PRAGMA synchronous=NORMAL")
         finally:
             self.db.lock.release()
 
@@ -216,7 +228,7 @@ class SqliteServerStore:
         nonces = [bytes(n) for n in commit.nonces]
         if len(set(nonces)) != len(nonces):
             raise _store.NonceReplayed(where="ProvisioningCommit.nonces")
-        with self._db.transaction() as cur:
+        with self._db.transaction(durable=True) as cur:
             for nonce in nonces:
                 if cur.execute("SELECT 1 FROM used_nonces WHERE nonce = ?", (nonce,)).fetchone():
                     raise _store.NonceReplayed(where="ProvisioningCommit.nonces")
@@ -257,7 +269,8 @@ class SqliteTokenStore:
         return self._db.all(_TOKENS)
 
     def commit_key(self, key: TokenKey) -> None:
-        self._db.put(_TOKENS, key)
+        with self._db.transaction(durable=True) as cur:
+            cur.execute(_TOKENS.upsert(), _TOKENS.to_row(key))
 
     def close(self) -> None:
         self._db.close()

@@ -191,3 +191,41 @@ def test_interpretation_alternatives_interoperate_when_both_sides_agree(lab, tmp
             except ProtocolError as exc:  # the client detects the disagreement: the MAC does not verify
                 refused = exc.status is not None
         assert refused and tokens2.list_keys() == []
+
+
+HOSTILE = {
+    "entity-expansion": (b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "xxxxxxxxxx"><!ENTITY y "&x;&x;&x;&x;">]>'
+                         b'<dskpp:KeyProvClientHello xmlns:dskpp="urn:ietf:params:xml:ns:keyprov:dskpp" Version="1.0">'
+                         b'&y;</dskpp:KeyProvClientHello>'),
+    "huge-body": b'<dskpp:KeyProvClientHello xmlns:dskpp="urn:ietf:params:xml:ns:keyprov:dskpp" Version="1.0">'
+                 + b"<!--" + b"a" * (3 << 20) + b"-->",
+    "schema-invalid": b'<dskpp:KeyProvClientHello xmlns:dskpp="urn:ietf:params:xml:ns:keyprov:dskpp" Version="1.0"/>',
+    "unknown-session": (b'<dskpp:KeyProvClientNonce xmlns:dskpp="urn:ietf:params:xml:ns:keyprov:dskpp" Version="1.0" '
+                        b'SessionID="no-such-session"><dskpp:EncryptedNonce>AAAA</dskpp:EncryptedNonce>'
+                        b'</dskpp:KeyProvClientNonce>'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_requests_get_a_status_in_a_well_formed_response_and_commit_nothing(lab, name: str) -> None:
+    import httpx
+
+    from reference.dskpp import codec
+    from reference.dskpp.http_client import REQUEST_HEADERS
+
+    _, store, url, _ = lab
+    before = len(store.list_keys())
+    response = httpx.post(url, content=HOSTILE[name], headers=REQUEST_HEADERS, timeout=30)
+    assert response.status_code == 200
+    answer = codec.decode(response.content)  # well-formed and schema-valid
+    assert answer.status in (Status.MALFORMED_REQUEST, Status.ABORT, Status.UNKNOWN_REQUEST)
+    assert len(store.list_keys()) == before
+
+
+def test_not_xml_at_all_is_http_400(lab) -> None:
+    import httpx
+
+    from reference.dskpp.http_client import REQUEST_HEADERS
+
+    response = httpx.post(lab[2], content=b"GET / HTTP/1.0", headers=REQUEST_HEADERS)
+    assert response.status_code == 400  # Sec. 7.2.4: not a DSKPP Client message (D-10)
