@@ -1,21 +1,34 @@
 """Network endpoint transport: the URL of a server under test.
 
 The lab talks the real protocol to ``url`` (the role clients do that, e.g. the DSKPP
-suites post application/dskpp+xml).  Optionally the harness starts the server with
-``start`` (``{port}`` and ``{host}`` substituted; a free loopback port is chosen) and polls
-``ready`` until it answers.  Operations of the JSON protocol are not spoken here: a
-network adapter answers every one of them "unsupported".
+suites post application/dskpp+xml, the KMIP suites speak TTLV over mutual TLS).
+Optionally the harness starts the server with ``start``; substituted in ``url``,
+``ready`` and ``start``:
+
+* ``{host}`` / ``{port}``: loopback and a free port (chosen when ``url`` has ``{port}``);
+* ``{workdir}``: a private temporary folder for the server (config, database), removed
+  when the endpoint closes;
+* ``{certs}``: a folder inside it with a fresh test PKI (``harness.tlscerts``: CA, server
+  and client certificates); :attr:`Endpoint.certs` keeps the paths for the client side.
+
+Readiness: an ``http(s)://`` target is polled with GET; any other URL (``kmip+tls://host:
+port``) is ready when a TCP connection to host:port succeeds.  The server's output is
+kept (:meth:`Endpoint.log_tail`) as evidence.  Operations of the JSON protocol are not
+spoken here: a network adapter answers every one of them "unsupported".
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -39,7 +52,18 @@ class Endpoint:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()
         port = free_port() if "{port}" in spec.url else None
-        fill = {"host": LOOPBACK, "port": str(port or "")}
+        templates = [spec.url, spec.ready or "", *(spec.start or ())]
+        self.workdir: Path | None = None
+        self.certs: Any = None  # harness.tlscerts.CertPaths when {certs} is used
+        if any("{workdir}" in t or "{certs}" in t for t in templates):
+            self.workdir = Path(tempfile.mkdtemp(prefix=f"kplab-{adapter}-"))
+        if any("{certs}" in t for t in templates):
+            from harness import tlscerts
+
+            assert self.workdir is not None
+            self.certs = tlscerts.generate(self.workdir / "certs")
+        fill = {"host": LOOPBACK, "port": str(port or ""), "workdir": str(self.workdir or ""),
+                "certs": str(self.certs.folder) if self.certs is not None else ""}
         self.url = spec.url.format(**fill)
         self.ready_url = spec.ready.format(**fill) if spec.ready else None
         self.start_command = [part.format(**fill) for part in spec.start] if spec.start else None
@@ -62,12 +86,29 @@ class Endpoint:
             if self._proc is not None and self._proc.poll() is not None:
                 raise AdapterCrash(f"server exited with code {self._proc.returncode} before it was ready: {self.log_tail()}", adapter=self.adapter)
             try:
-                httpx.get(target, timeout=1.0)
+                self._probe(target)
                 return
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, OSError) as exc:
                 last = str(exc)
             time.sleep(0.1)
         raise AdapterUnavailable(f"{target} not ready after {self.spec.ready_timeout_s:g}s: {last}", adapter=self.adapter)
+
+    @staticmethod
+    def _probe(target: str) -> None:
+        if target.startswith(("http://", "https://")):
+            httpx.get(target, timeout=1.0)
+            return
+        parts = urlsplit(target)  # e.g. kmip+tls://127.0.0.1:5696: ready when it accepts TCP
+        if not parts.hostname or not parts.port:
+            raise OSError(f"cannot probe {target!r}: no host:port")
+        with socket.create_connection((parts.hostname, parts.port), timeout=1.0):
+            pass
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) of ``url``."""
+        parts = urlsplit(self.url)
+        return parts.hostname or LOOPBACK, int(parts.port or 0)
 
     def log_tail(self, limit: int = 4000) -> str:
         self._log.flush()
@@ -96,3 +137,5 @@ class Endpoint:
                 except (ProcessLookupError, PermissionError):
                     pass
         self._log.close()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
