@@ -25,6 +25,7 @@ by ``*_file`` keys; they never appear in errors or logs.
     shared = { "Example-Key1" = "0123...ef" }   # ds:KeyName -> hex K_SHARED
     shared_files = { "Key2" = "key2.hex" }
     passphrases = { "Passphrase-1" = "..." }
+    four_pass_shared_key = "Example-Key1"      # K_SHARED that encrypts R_C in four-pass (§4.2.3)
 
     [authentication]
     required = true
@@ -182,6 +183,8 @@ def _keys(table: dict[str, Any], base: Path, where: str) -> dict[str, Any]:
     passphrases = {n: _typed({n: v}, n, str, f"{where}.passphrases") for n, v in _table(table, "passphrases", where).items()}
     if passphrases:
         out["passphrases"] = passphrases
+    if "four_pass_shared_key" in table:  # ds:KeyName of K_SHARED for four-pass R_C encryption (Sec. 4.2.3)
+        out["four_pass_shared_key"] = _typed(table, "four_pass_shared_key", str, where)
     return out
 
 

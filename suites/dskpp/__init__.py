@@ -1,0 +1,1 @@
+"""DSKPP (RFC 6063) conformance suites: protocol, schema, fuzz and timing."""
