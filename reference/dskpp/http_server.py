@@ -30,7 +30,6 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -82,10 +81,11 @@ def create_app(
         except ClientDisconnect:
             return plain(400, "client disconnected before the body was complete", peer)
         try:
-            # In a worker thread: the engine is CPU-bound, but a provisioning waits for its
-            # key to reach the disk (fsync, D-25), and that wait must not stall the event
-            # loop and every other client with it.  The store serializes what must be.
-            outcome = await run_in_threadpool(server.handle, body)
+            # On the event loop, one request at a time: the engine shares lxml parsers and
+            # schema objects that are not safe across threads (a thread pool gave sporadic
+            # 500s under concurrent clients).  The cost is that a provisioning's fsync (D-25)
+            # holds other clients for its duration.
+            outcome = server.handle(body)
         except Exception as exc:  # noqa: BLE001 - §7.2.4 internal error, never a traceback to the peer
             logger.error("dskpp %s http=500 internal error %s", peer, type(exc).__name__)
             return Response(b"", status_code=500, headers=RESPONSE_HEADERS)
